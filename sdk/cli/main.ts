@@ -1,0 +1,1 @@
+process.stdout.write('deltahub CLI: not yet implemented\n');
