@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores on CI: forks keep native libraries (onnxruntime, pg) isolated per file.
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -15,7 +15,7 @@ import { Gemm } from '../linalg/gemm.js';
 import { randomizedSvd } from '../linalg/randomized-svd.js';
 import { Checkpoint } from '../safetensors/checkpoint.js';
 import { hashCheckpoint } from '../safetensors/digest.js';
-import type { Dtype } from '../safetensors/dtypes.js';
+import { type Dtype, decodeToFloat32 } from '../safetensors/dtypes.js';
 import { writeSafetensorsFile } from '../safetensors/file-writer.js';
 import { VERSION } from '../version.js';
 import { type SolverMatrix, solveBitAllocation } from './budget-solver.js';
@@ -126,10 +126,19 @@ async function architectureOf(dir: string): Promise<string | null> {
   }
 }
 
+const DECODE_CHUNK = 1 << 20;
+
+/** `W_ft − W_base` in float32, decoding the base in chunks so only one fp32 matrix is alive. */
 async function loadDelta(base: Checkpoint, ft: Checkpoint, name: string): Promise<Float32Array> {
   const w = await ft.readFloat32(name);
-  const b = await base.readFloat32(name);
-  for (let i = 0; i < w.length; i++) w[i] -= b[i];
+  const dtype = base.info(name).dtype;
+  const bytes = await base.readBytes(name);
+  const size = bytes.length / w.length;
+  for (let start = 0; start < w.length; start += DECODE_CHUNK) {
+    const end = Math.min(w.length, start + DECODE_CHUNK);
+    const b = decodeToFloat32(bytes.subarray(start * size, end * size), dtype);
+    for (let i = start; i < end; i++) w[i] -= b[i - start];
+  }
   return w;
 }
 
@@ -232,13 +241,11 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
       plan.sigma = f.s;
       plan.factors = { u: await spill.put(f.u), s: await spill.put(f.s), vt: await spill.put(f.vt), k: f.k };
       if (method === 'delta-come' && ratio !== null) {
-        const us = new Float32Array(m * f.k);
-        for (let r = 0; r < m; r++) for (let c = 0; c < f.k; c++) us[r * f.k + c] = f.u[r * f.k + c] * f.s[c];
         solverInputs.push({
           name: plan.name,
           shape: plan.shape,
           sigma: f.s,
-          errorFactor: measureQuantErrorFactors(f.vt, f.k, n, us, m, blockSize),
+          errorFactor: measureQuantErrorFactors(f.vt, f.k, n, f.u, f.s, m, blockSize),
         });
       }
     }

@@ -14,6 +14,7 @@ export const OUTPUT_PROBE_ROWS = 64;
 /**
  * ‖Δ̂ − Δ‖²_F and ‖X(Δ̂ − Δ)ᵀ‖²_F against ‖Δ‖²_F and ‖XΔᵀ‖²_F, with X a seeded Gaussian
  * `[64, in]`: the second measures what a layer's output actually loses on random inputs.
+ * `approx` is overwritten with Δ̂ − Δ: a third full-size matrix would break the memory budget.
  */
 export async function measureMatrixError(
   delta: Float32Array,
@@ -25,7 +26,7 @@ export async function measureMatrixError(
   const [out, inn] = shape;
   let froNum = 0;
   let froDen = 0;
-  const diff = new Float32Array(delta.length);
+  const diff = approx;
   for (let i = 0; i < delta.length; i++) {
     const d = approx[i] - delta[i];
     diff[i] = d;

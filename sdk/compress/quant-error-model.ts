@@ -21,13 +21,14 @@ function relativeSquaredError(x: Float32Array, n: number, k: number, bits: numbe
  * the input) + ε_u (U·S, blocks along the rank). Measuring beats a textbook uniform-noise formula
  * because singular vectors of real deltas are far from Gaussian (outlier coordinates widen blocks).
  *
- * @param vt `[k, n]` rows of Vᵀ; @param us `[m, k]` U·diag(S)
+ * @param vt `[k, n]` rows of Vᵀ; @param u `[m, k]`; @param s the k singular values
  */
 export function measureQuantErrorFactors(
   vt: Float32Array,
   k: number,
   n: number,
-  us: Float32Array,
+  u: Float32Array,
+  s: Float64Array,
   m: number,
   vBlockSize: number,
 ): Record<BitWidth, number> {
@@ -37,7 +38,9 @@ export function measureQuantErrorFactors(
   const cols = Math.min(k, Math.max(vBlockSize, 64));
   const mRows = Math.min(m, 512);
   const uSample = new Float32Array(mRows * cols);
-  for (let i = 0; i < mRows; i++) uSample.set(us.subarray(i * k, i * k + cols), i * cols);
+  for (let i = 0; i < mRows; i++) {
+    for (let j = 0; j < cols; j++) uSample[i * cols + j] = u[i * k + j] * s[j];
+  }
   const out = {} as Record<BitWidth, number>;
   for (const b of WIDTHS) {
     out[b] =
