@@ -5,10 +5,9 @@ import { DeltaFile } from '../format/delta-file.js';
 import { rawTensorName } from '../format/layout.js';
 import type { DeltaManifest, MatrixEntry } from '../format/manifest.js';
 import { Gemm } from '../linalg/gemm.js';
-import { Checkpoint } from '../safetensors/checkpoint.js';
+import { Checkpoint, writeShardedCheckpoint } from '../safetensors/checkpoint.js';
 import { hashCheckpoint } from '../safetensors/digest.js';
 import { type Dtype, encodeFromFloat32 } from '../safetensors/dtypes.js';
-import { writeShardedCheckpoint } from '../safetensors/checkpoint.js';
 import { reconstructMatrixDelta } from './reconstruct-matrix.js';
 
 export type ApplyPhase = 'hash-base' | 'merge';
@@ -78,7 +77,10 @@ export async function applyDelta(options: ApplyOptions): Promise<ApplyResult> {
     throw e;
   });
   const gemm = await Gemm.create(options.threads === undefined ? {} : { threads: options.threads });
-  const staging = join(dirname(options.outDir), `.${basename(options.outDir)}.partial-${process.pid}-${Date.now()}`);
+  const staging = join(
+    dirname(options.outDir),
+    `.${basename(options.outDir)}.partial-${process.pid}-${Date.now()}`,
+  );
   try {
     const manifest = delta.manifest;
     const hash = await hashCheckpoint(base, (d, t) => progress({ phase: 'hash-base', done: d, total: t }));

@@ -9,7 +9,11 @@ import { decodeToFloat32 } from '../safetensors/dtypes.js';
  * Δ̂ `[out, in]` for one matrix of a delta file, exactly as SPEC.md 3 defines it. Peak memory is
  * Δ̂ plus the matrix's factors (about 1/16 of Δ̂'s fp16 size at α = 1/16).
  */
-export async function reconstructMatrixDelta(delta: DeltaFile, entry: MatrixEntry, gemm: Gemm): Promise<Float32Array> {
+export async function reconstructMatrixDelta(
+  delta: DeltaFile,
+  entry: MatrixEntry,
+  gemm: Gemm,
+): Promise<Float32Array> {
   const [out, inn] = entry.shape;
   switch (entry.encoding) {
     case 'lowrank-quant': {
@@ -38,7 +42,8 @@ export async function reconstructMatrixDelta(delta: DeltaFile, entry: MatrixEntr
       const result = new Float32Array(out * inn);
       for (let o = 0; o < out; o++) {
         for (let c = 0; c < inn; c++) {
-          result[o * inn + c] = (signs[o * rowBytes + (c >>> 3)] >>> (c & 7)) & 1 ? entry.scale : -entry.scale;
+          result[o * inn + c] =
+            (signs[o * rowBytes + (c >>> 3)] >>> (c & 7)) & 1 ? entry.scale : -entry.scale;
         }
       }
       return result;

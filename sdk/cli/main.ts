@@ -54,7 +54,8 @@ try {
     process.exitCode = exitCodeFor(error);
   } else {
     const e = error as NodeJS.ErrnoException;
-    const message = e?.code === 'ENOENT' ? `no such file or directory: ${e.path}` : (e?.message ?? String(error));
+    const message =
+      e?.code === 'ENOENT' ? `no such file or directory: ${e.path}` : (e?.message ?? String(error));
     process.stderr.write(`deltahub: ${message}\n`);
     process.exitCode = EXIT.failure;
   }

@@ -19,7 +19,9 @@ describe('paper scheme', () => {
     const bytes = groupsBytes(shape, groups);
     expect(bytes).toBeLessThanOrEqual((2 * 4096 * 4096) / 16);
     // One more 2-bit rank would not fit: the budget is used, not wasted.
-    const more = groups.map((g, i) => (i === 2 ? { ...g, ranks: [g.ranks[0], g.ranks[1] + 1] as [number, number] } : g));
+    const more = groups.map((g, i) =>
+      i === 2 ? { ...g, ranks: [g.ranks[0], g.ranks[1] + 1] as [number, number] } : g,
+    );
     expect(groupsBytes(shape, more)).toBeGreaterThan((2 * 4096 * 4096) / 16);
   });
 

@@ -19,13 +19,19 @@ import { type Dtype, decodeToFloat32 } from '../safetensors/dtypes.js';
 import { writeSafetensorsFile } from '../safetensors/file-writer.js';
 import { VERSION } from '../version.js';
 import { type SolverMatrix, solveBitAllocation } from './budget-solver.js';
-import { type EncodedMatrix, encodeBitDelta, encodeDeltaCoMe, encodeLowRank, type SvdFactors } from './matrix-encoders.js';
+import {
+  type EncodedMatrix,
+  encodeBitDelta,
+  encodeDeltaCoMe,
+  encodeLowRank,
+  type SvdFactors,
+} from './matrix-encoders.js';
 import { type MatrixErrorParts, measureMatrixError, ratioOrNull } from './matrix-error.js';
 import { compileMatrixPatterns, DEFAULT_MATRIX_PATTERNS, isCompressibleMatrix } from './matrix-selection.js';
 import { paperScheme } from './paper-scheme.js';
 import { measureQuantErrorFactors } from './quant-error-model.js';
-import { type SpillHandle, SpillStore } from './spill-store.js';
 import { summarizeSpectrum } from './spectrum-summary.js';
+import { type SpillHandle, SpillStore } from './spill-store.js';
 
 export type CompressPhase = 'hash-base' | 'hash-finetuned' | 'analyze' | 'encode' | 'write';
 
@@ -149,7 +155,12 @@ function frobeniusNorm(a: Float32Array): number {
 }
 
 /** Singular vectors the allocation may use, so the SVD computes no more than needed. */
-function analysisRank(method: DeltaMethod, shape: [number, number], ratio: number | null, blockSize: number): number {
+function analysisRank(
+  method: DeltaMethod,
+  shape: [number, number],
+  ratio: number | null,
+  blockSize: number,
+): number {
   const [m, n] = shape;
   const full = Math.min(m, n);
   if (method === 'low-rank') return Math.min(full, Math.floor(((ratio ?? 1 / 16) * m * n) / (m + n)));
@@ -198,8 +209,12 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
   const spill = await SpillStore.create(options.tmpDir);
   const gemm = await Gemm.create(options.threads === undefined ? {} : { threads: options.threads });
   try {
-    const baseHash = await hashCheckpoint(base, (d, t) => progress({ phase: 'hash-base', done: d, total: t }));
-    const ftHash = await hashCheckpoint(ft, (d, t) => progress({ phase: 'hash-finetuned', done: d, total: t }));
+    const baseHash = await hashCheckpoint(base, (d, t) =>
+      progress({ phase: 'hash-base', done: d, total: t }),
+    );
+    const ftHash = await hashCheckpoint(ft, (d, t) =>
+      progress({ phase: 'hash-finetuned', done: d, total: t }),
+    );
 
     const plans: MatrixPlan[] = [];
     const raw: { name: string; dtype: Dtype; shape: number[] }[] = [];
@@ -222,7 +237,10 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
       }
     }
     const removed = base.names().filter((n) => !ft.has(n));
-    const targetDtype = ([...dtypeVotes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as 'F32' | 'F16' | 'BF16';
+    const targetDtype = ([...dtypeVotes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as
+      | 'F32'
+      | 'F16'
+      | 'BF16';
 
     // Phase 1: SVD of every delta (spilled), so the allocation can see all spectra at once.
     const solverInputs: SolverMatrix[] = [];
@@ -295,7 +313,13 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
             ? await encodeDeltaCoMe(plan.name, plan.shape, factors, plan.groups ?? [], gemm)
             : await encodeLowRank(plan.name, plan.shape, factors, plan.rank ?? 0, gemm);
       }
-      const err = await measureMatrixError(delta, encoded.reconstruction, plan.shape, gemm, svd.seed * 7919 + i);
+      const err = await measureMatrixError(
+        delta,
+        encoded.reconstruction,
+        plan.shape,
+        gemm,
+        svd.seed * 7919 + i,
+      );
       pooled.froNum += err.froNum;
       pooled.froDen += err.froDen;
       pooled.outNum += err.outNum;
@@ -328,7 +352,11 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
       formatVersion: FORMAT_VERSION,
       method,
       createdBy: `deltahub ${VERSION}`,
-      base: { digest: baseHash.digest, architecture: await architectureOf(options.baseDir), tensors: baseHash.tensors },
+      base: {
+        digest: baseHash.digest,
+        architecture: await architectureOf(options.baseDir),
+        tensors: baseHash.tensors,
+      },
       finetuned: Object.keys(files).length > 0 ? { digest: ftHash.digest, files } : { digest: ftHash.digest },
       targetDtype,
       compression: {
@@ -350,8 +378,18 @@ export async function compressCheckpoint(options: CompressOptions): Promise<Comp
       },
     };
     const entries = [
-      ...tensorSources.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: () => spill.get(t.handle) })),
-      ...raw.map((r) => ({ name: rawTensorName(r.name), dtype: r.dtype, shape: r.shape, data: () => ft.readBytes(r.name) })),
+      ...tensorSources.map((t) => ({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        data: () => spill.get(t.handle),
+      })),
+      ...raw.map((r) => ({
+        name: rawTensorName(r.name),
+        dtype: r.dtype,
+        shape: r.shape,
+        data: () => ft.readBytes(r.name),
+      })),
     ];
     let written = 0;
     const reported = entries.map((e) => ({

@@ -20,7 +20,10 @@ export function groupBytes(shape: readonly [number, number], g: QuantGroup): num
   const [out, inn] = shape;
   const r = g.ranks[1] - g.ranks[0];
   if (r <= 0) return 0;
-  return blockQuantByteSizes(r, inn, g.bits, g.vBlockSize).total + blockQuantByteSizes(out, r, g.bits, g.uBlockSize).total;
+  return (
+    blockQuantByteSizes(r, inn, g.bits, g.vBlockSize).total +
+    blockQuantByteSizes(out, r, g.bits, g.uBlockSize).total
+  );
 }
 
 export function groupsBytes(shape: readonly [number, number], groups: readonly QuantGroup[]): number {

@@ -23,7 +23,11 @@ export interface SvdFactors {
 }
 
 /** A matrix entry before its measured stats and spectrum are known (Omit distributed over the union). */
-export type EncodedEntry = MatrixEntry extends infer E ? (E extends MatrixEntry ? Omit<E, 'stats' | 'spectrum'> : never) : never;
+export type EncodedEntry = MatrixEntry extends infer E
+  ? E extends MatrixEntry
+    ? Omit<E, 'stats' | 'spectrum'>
+    : never
+  : never;
 
 export interface EncodedMatrix {
   entry: EncodedEntry;
@@ -59,8 +63,18 @@ function quantTensors(matrix: string, group: number, part: 'v' | 'u', q: BlockQu
       shape: [q.n, nb, (q.blockSize * q.bits) / 8],
       data: q.qweight,
     },
-    { name: quantTensorName(matrix, group, part, 'scales'), dtype: q.scaleDtype, shape: [q.n, nb], data: scaleTensorBytes(q) },
-    { name: quantTensorName(matrix, group, part, 'zeros'), dtype: 'U8', shape: [q.n, q.zeros.length / q.n], data: q.zeros },
+    {
+      name: quantTensorName(matrix, group, part, 'scales'),
+      dtype: q.scaleDtype,
+      shape: [q.n, nb],
+      data: scaleTensorBytes(q),
+    },
+    {
+      name: quantTensorName(matrix, group, part, 'zeros'),
+      dtype: 'U8',
+      shape: [q.n, q.zeros.length / q.n],
+      data: q.zeros,
+    },
   ];
 }
 

@@ -12,6 +12,10 @@ export function compileMatrixPatterns(patterns: readonly string[] = DEFAULT_MATR
   return patterns.map((p) => new RegExp(p));
 }
 
-export function isCompressibleMatrix(name: string, shape: readonly number[], patterns: readonly RegExp[]): boolean {
+export function isCompressibleMatrix(
+  name: string,
+  shape: readonly number[],
+  patterns: readonly RegExp[],
+): boolean {
   return shape.length === 2 && shape[0] > 0 && shape[1] > 0 && patterns.some((p) => p.test(name));
 }

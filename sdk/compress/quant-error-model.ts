@@ -3,7 +3,13 @@ import type { BitWidth } from './group-bytes.js';
 
 const WIDTHS: readonly BitWidth[] = [8, 4, 3, 2];
 
-function relativeSquaredError(x: Float32Array, n: number, k: number, bits: number, blockSize: number): number {
+function relativeSquaredError(
+  x: Float32Array,
+  n: number,
+  k: number,
+  bits: number,
+  blockSize: number,
+): number {
   const approx = dequantizeBlockMatrix(quantizeBlockMatrix(x, n, k, bits, blockSize));
   let num = 0;
   let den = 0;

@@ -20,5 +20,9 @@ export function summarizeSpectrum(sigma: Float64Array, frobenius: number): Spect
       if (i > index[index.length - 1]) index.push(i);
     }
   }
-  return { index, sigma: index.map((i) => Number(sigma[i].toPrecision(6))), frobenius: Number(frobenius.toPrecision(8)) };
+  return {
+    index,
+    sigma: index.map((i) => Number(sigma[i].toPrecision(6))),
+    frobenius: Number(frobenius.toPrecision(8)),
+  };
 }

@@ -1,5 +1,5 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,7 +31,12 @@ export class SpillStore {
     const offset = this.length;
     let written = 0;
     while (written < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, offset + written);
+      const { bytesWritten } = await this.handle.write(
+        bytes,
+        written,
+        bytes.length - written,
+        offset + written,
+      );
       written += bytesWritten;
     }
     this.length += bytes.length;

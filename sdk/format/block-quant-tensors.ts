@@ -22,12 +22,18 @@ export function blockQuantFromTensors(
     scales.length !== n * nb * scaleBytes ||
     zeros.length !== n * Math.ceil((nb * bits) / 8)
   ) {
-    throw new DeltaFormatError('quantized tensor sizes do not match their group shape', { n, k, bits, blockSize });
+    throw new DeltaFormatError('quantized tensor sizes do not match their group shape', {
+      n,
+      k,
+      bits,
+      blockSize,
+    });
   }
   const view = new DataView(scales.buffer, scales.byteOffset, scales.byteLength);
   const f = new Float32Array(n * nb);
   for (let i = 0; i < f.length; i++) {
-    f[i] = scaleBytes === 4 ? view.getFloat32(i * 4, true) : float16BitsToFloat32(view.getUint16(i * 2, true));
+    f[i] =
+      scaleBytes === 4 ? view.getFloat32(i * 4, true) : float16BitsToFloat32(view.getUint16(i * 2, true));
   }
   return { n, k, bits, blockSize, qweight, scales: f, scaleDtype: scaleDtype as 'F16' | 'F32', zeros };
 }

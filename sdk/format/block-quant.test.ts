@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../util/seeded-random.js';
 import { readCode } from './bit-stream.js';
-import { blockQuantFromTensors } from './block-quant-tensors.js';
 import { blockQuantByteSizes, dequantizeBlockMatrix, quantizeBlockMatrix, rint } from './block-quant.js';
+import { blockQuantFromTensors } from './block-quant-tensors.js';
 
 describe('rint', () => {
   it('rounds half to even like CUDA rintf', () => {
@@ -41,18 +41,27 @@ describe('block quantization (SPEC 3.1)', () => {
             // Padding past K in the last block holds code 0.
             const blob = (blockSize * bits) / 8;
             const last = (row * nb + nb - 1) * blob;
-            for (let t = k - (nb - 1) * blockSize; t < blockSize; t++) expect(readCode(q.qweight, last, t, bits)).toBe(0);
+            for (let t = k - (nb - 1) * blockSize; t < blockSize; t++)
+              expect(readCode(q.qweight, last, t, bits)).toBe(0);
           }
         });
       }
     }
   }
 
-  it('represents a constant block exactly, including zero', () => {
-    for (const v of [0, 0.25, -0.75]) {
+  it('represents a constant block up to scale rounding, and zero exactly', () => {
+    for (const v of [0, 0.25, -0.75, 3e-3]) {
       const q = quantizeBlockMatrix(new Float32Array(20).fill(v), 1, 20, 2, 16);
-      expect(Array.from(dequantizeBlockMatrix(q))).toEqual(new Array(20).fill(v));
+      for (const y of dequantizeBlockMatrix(q))
+        expect(Math.abs(y - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -10);
     }
+  });
+
+  it('keeps same-sign blocks representable (0 is inside every block range)', () => {
+    const x = Float32Array.of(0.05, 0.06, 0.055, 0.052, -0.07, -0.061, -0.08, -0.065);
+    const q = quantizeBlockMatrix(x, 2, 4, 8, 16);
+    const y = dequantizeBlockMatrix(q);
+    for (let i = 0; i < x.length; i++) expect(Math.abs(y[i] - x[i])).toBeLessThan(0.0003);
   });
 
   it('falls back to F32 scales when F16 cannot hold them', () => {
@@ -67,13 +76,19 @@ describe('block quantization (SPEC 3.1)', () => {
     const scales = new Uint8Array(new Uint16Array(q.scales.length).buffer);
     // Re-encode scales as F32 bytes to exercise that path exactly.
     const f32 = new Uint8Array(Float32Array.from(q.scales).buffer);
-    const back = blockQuantFromTensors({ n: 3, k: 40, bits: 3, blockSize: 16 }, q.qweight, f32, 'F32', q.zeros);
+    const back = blockQuantFromTensors(
+      { n: 3, k: 40, bits: 3, blockSize: 16 },
+      q.qweight,
+      f32,
+      'F32',
+      q.zeros,
+    );
     expect(dequantizeBlockMatrix(back)).toEqual(dequantizeBlockMatrix(q));
-    expect(() => blockQuantFromTensors({ n: 3, k: 40, bits: 3, blockSize: 16 }, q.qweight, scales, 'F32', q.zeros)).toThrow(
-      /sizes/,
-    );
-    expect(() => blockQuantFromTensors({ n: 3, k: 40, bits: 3, blockSize: 16 }, q.qweight, f32, 'BF16', q.zeros)).toThrow(
-      /F16 or F32/,
-    );
+    expect(() =>
+      blockQuantFromTensors({ n: 3, k: 40, bits: 3, blockSize: 16 }, q.qweight, scales, 'F32', q.zeros),
+    ).toThrow(/sizes/);
+    expect(() =>
+      blockQuantFromTensors({ n: 3, k: 40, bits: 3, blockSize: 16 }, q.qweight, f32, 'BF16', q.zeros),
+    ).toThrow(/F16 or F32/);
   });
 });

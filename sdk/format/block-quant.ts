@@ -45,13 +45,20 @@ export function rint(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const F16_MIN_NORMAL = 2 ** -14;
+// Below 2^-16 an F16 scale (subnormal there, step 2^-24) keeps under 8 significant bits; above
+// 65504 it overflows.
+const F16_MIN_SCALE = 2 ** -16;
 const F16_MAX = 65504;
+const F16_MIN_SUBNORMAL = 2 ** -24;
 
 /**
- * Round-to-nearest asymmetric block quantization (SPEC.md 3.1), data-free.
- * Scales are stored as F16 unless some block's scale is outside F16's normal range, in which case
- * the whole part uses F32 (precision before bytes: this only happens for degenerate inputs).
+ * Round-to-nearest asymmetric block quantization (SPEC.md 3.1), data-free. The block's range is
+ * widened to include 0, as GPTQ's and ONNX Runtime's quantizers do: otherwise a block whose values
+ * share one sign (frequent in short u-part blocks) needs a zero point outside [0, 2^bits − 1].
+ * Scales are stored as F16 unless the whole part is so small (largest scale < 2^-16) that F16
+ * would keep under 8 significant bits, or a scale overflows F16; then the part uses F32. The
+ * allocation counts F16 scales, so such a degenerate part can push α past the budget; the
+ * manifest's α is always the bytes actually stored.
  *
  * @example
  * ```ts
@@ -75,42 +82,45 @@ export function quantizeBlockMatrix(
   const maxCode = (1 << bits) - 1;
   const qweight = new Uint8Array(n * nb * blob);
   const rawScales = new Float64Array(n * nb);
-  const zeroCodes = new Uint8Array(n * nb);
-  let needF32 = false;
+  const lows = new Float64Array(n * nb);
+  let largest = 0;
   for (let row = 0; row < n; row++) {
     for (let j = 0; j < nb; j++) {
       const start = row * k + j * blockSize;
       const end = row * k + Math.min(k, (j + 1) * blockSize);
-      let lo = Number.POSITIVE_INFINITY;
-      let hi = Number.NEGATIVE_INFINITY;
+      let lo = 0;
+      let hi = 0;
       for (let t = start; t < end; t++) {
         const v = values[t];
         if (v < lo) lo = v;
-        if (v > hi) hi = v;
+        else if (v > hi) hi = v;
+        else if (Number.isNaN(v)) throw new DeltaFormatError('quantize: values must be finite', { row, block: j });
       }
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
         throw new DeltaFormatError('quantize: values must be finite', { row, block: j });
       }
-      let scale = hi > lo ? (hi - lo) / maxCode : Math.abs(lo);
-      if (scale === 0) scale = 1;
-      if (scale < F16_MIN_NORMAL || scale > F16_MAX) needF32 = true;
+      const scale = hi > lo ? (hi - lo) / maxCode : 1;
       rawScales[row * nb + j] = scale;
+      lows[row * nb + j] = lo;
+      if (scale > largest) largest = scale;
     }
   }
-  const scaleDtype = needF32 ? 'F32' : 'F16';
+  const scaleDtype = largest > F16_MAX || largest < F16_MIN_SCALE ? 'F32' : 'F16';
   const scales = new Float32Array(n * nb);
   for (let i = 0; i < scales.length; i++) {
-    scales[i] = needF32 ? Math.fround(rawScales[i]) : float16BitsToFloat32(float32ToFloat16Bits(rawScales[i]));
+    if (scaleDtype === 'F32') scales[i] = Math.fround(rawScales[i]);
+    // A scale that rounds to 0 in F16 belongs to a block of near-zeros: the smallest subnormal
+    // still represents them within half a step.
+    else scales[i] = float16BitsToFloat32(float32ToFloat16Bits(rawScales[i])) || F16_MIN_SUBNORMAL;
   }
+  const zeroCodes = new Uint8Array(n * nb);
   const blockCodes = new Uint8Array(blockSize);
   for (let row = 0; row < n; row++) {
     for (let j = 0; j < nb; j++) {
       const start = row * k + j * blockSize;
       const count = Math.min(k, (j + 1) * blockSize) - j * blockSize;
       const scale = scales[row * nb + j];
-      let lo = Number.POSITIVE_INFINITY;
-      for (let t = 0; t < count; t++) lo = Math.min(lo, values[start + t]);
-      const zero = Math.min(maxCode, Math.max(0, rint(-lo / scale)));
+      const zero = Math.min(maxCode, Math.max(0, rint(-lows[row * nb + j] / scale)));
       zeroCodes[row * nb + j] = zero;
       blockCodes.fill(0);
       for (let t = 0; t < count; t++) {

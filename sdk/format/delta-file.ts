@@ -1,9 +1,9 @@
 import { DeltaFormatError } from '../errors/errors.js';
 import { SafetensorsFile } from '../safetensors/file-reader.js';
-import { blockQuantFromTensors } from './block-quant-tensors.js';
 import type { BlockQuantMatrix } from './block-quant.js';
+import { blockQuantFromTensors } from './block-quant-tensors.js';
 import { type DeltaHeader, parseDeltaHeader } from './delta-header.js';
-import { groupPartShape, type GroupPart, quantTensorName } from './layout.js';
+import { type GroupPart, groupPartShape, quantTensorName } from './layout.js';
 import type { DeltaManifest, QuantMatrixEntry } from './manifest.js';
 
 /**

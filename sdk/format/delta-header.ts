@@ -56,7 +56,9 @@ export function parseDeltaHeader(header: SafetensorsHeader): DeltaHeader {
   for (const m of manifest.matrices) {
     const bytes = matrixBytes.get(m.name) ?? 0;
     if (m.stats.bytes !== bytes || m.stats.fp16Bytes !== 2 * m.shape[0] * m.shape[1]) {
-      throw new DeltaFormatError(`matrix ${m.name}: manifest sizes disagree with its tensors (${bytes} bytes stored)`);
+      throw new DeltaFormatError(
+        `matrix ${m.name}: manifest sizes disagree with its tensors (${bytes} bytes stored)`,
+      );
     }
     compressed += bytes;
     fp16 += m.stats.fp16Bytes;

@@ -16,7 +16,12 @@ export interface ExpectedTensor {
   matrix: string | null;
 }
 
-export function quantTensorName(matrix: string, group: number, part: GroupPart, role: QuantTensorRole): string {
+export function quantTensorName(
+  matrix: string,
+  group: number,
+  part: GroupPart,
+  role: QuantTensorRole,
+): string {
   return `delta/${matrix}/g${group}/${part}.${role}`;
 }
 export function lowRankTensorName(matrix: string, factor: 'u' | 'v'): string {
@@ -74,6 +79,11 @@ export function expectedMatrixTensors(entry: MatrixEntry): ExpectedTensor[] {
 export function expectedDeltaTensors(manifest: DeltaManifest): ExpectedTensor[] {
   return [
     ...manifest.matrices.flatMap(expectedMatrixTensors),
-    ...manifest.raw.map((r) => ({ name: rawTensorName(r.name), dtypes: [r.dtype], shape: r.shape, matrix: null })),
+    ...manifest.raw.map((r) => ({
+      name: rawTensorName(r.name),
+      dtypes: [r.dtype],
+      shape: r.shape,
+      matrix: null,
+    })),
   ];
 }

@@ -31,7 +31,13 @@ describe('delta manifest', () => {
     ['gap in ranks', JSON.stringify(sampleManifest()).replace('"ranks":[1,5]', '"ranks":[2,5]')],
     ['rank beyond shape', JSON.stringify(sampleManifest()).replace('"ranks":[1,5]', '"ranks":[1,33]')],
     ['bad digest', JSON.stringify(sampleManifest()).replace('sha256:aaaa', 'sha256:AAAA')],
-    ['side file path', JSON.stringify({ ...sampleManifest(), finetuned: { digest: `sha256:${'c'.repeat(64)}`, files: { '../x': '' } } })],
+    [
+      'side file path',
+      JSON.stringify({
+        ...sampleManifest(),
+        finetuned: { digest: `sha256:${'c'.repeat(64)}`, files: { '../x': '' } },
+      }),
+    ],
   ])('rejects %s as DeltaFormatError', (_label, text) => {
     expect(() => parseDeltaManifest(text)).toThrow(DeltaFormatError);
   });

@@ -61,7 +61,11 @@ const matrixBase = {
 };
 
 export const matrixEntrySchema = z.discriminatedUnion('encoding', [
-  z.object({ ...matrixBase, encoding: z.literal('lowrank-quant'), groups: z.array(quantGroupSchema).max(MAX_GROUPS) }),
+  z.object({
+    ...matrixBase,
+    encoding: z.literal('lowrank-quant'),
+    groups: z.array(quantGroupSchema).max(MAX_GROUPS),
+  }),
   z.object({ ...matrixBase, encoding: z.literal('lowrank-f16'), rank: dim }),
   z.object({ ...matrixBase, encoding: z.literal('sign'), scale: finite }),
 ]);
@@ -157,9 +161,12 @@ export function parseDeltaManifest(json: string): DeltaManifest {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? issue.path.join('.') : '';
-    throw new DeltaFormatError(`invalid delta manifest at ${where || '(root)'}: ${issue?.message ?? 'invalid'}`, {
-      path: where,
-    });
+    throw new DeltaFormatError(
+      `invalid delta manifest at ${where || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      {
+        path: where,
+      },
+    );
   }
   checkManifestConsistency(parsed.data);
   return parsed.data;
@@ -176,7 +183,9 @@ function checkManifestConsistency(m: DeltaManifest): void {
     const fullRank = Math.min(out, inn);
     const expected = { 'delta-come': 'lowrank-quant', 'low-rank': 'lowrank-f16', bitdelta: 'sign' }[m.method];
     if (entry.encoding !== expected) {
-      throw new DeltaFormatError(`matrix ${entry.name} uses ${entry.encoding}, but method ${m.method} needs ${expected}`);
+      throw new DeltaFormatError(
+        `matrix ${entry.name} uses ${entry.encoding}, but method ${m.method} needs ${expected}`,
+      );
     }
     if (entry.encoding === 'lowrank-quant') {
       let next = 0;

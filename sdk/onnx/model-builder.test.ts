@@ -56,3 +56,11 @@ describe('model-builder', () => {
     await session.release();
   });
 });
+
+describe('embedded schema', () => {
+  it('matches sdk/onnx/onnx.proto', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { ONNX_PROTO_SOURCE } = await import('./onnx-proto-source.js');
+    expect(ONNX_PROTO_SOURCE).toBe(await readFile(new URL('./onnx.proto', import.meta.url), 'utf8'));
+  });
+});

@@ -19,8 +19,8 @@
  * const session = await InferenceSession.create(bytes);
  * ```
  */
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
+import { ONNX_PROTO_SOURCE } from './onnx-proto-source.js';
 
 /** Element types deltahub writes; values are `onnx.TensorProto.DataType`. */
 export const OnnxDataType = {
@@ -158,7 +158,7 @@ let modelType: protobuf.Type | undefined;
 /** Parsed once per process: the .proto is small, and parsing it is cheaper than shipping generated code. */
 function modelProtoType(): protobuf.Type {
   if (modelType === undefined) {
-    const text = readFileSync(new URL('./onnx.proto', import.meta.url), 'utf8');
+    const text = ONNX_PROTO_SOURCE;
     modelType = protobuf.parse(text).root.lookupType('onnx.ModelProto');
   }
   return modelType;

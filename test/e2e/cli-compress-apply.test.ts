@@ -23,7 +23,18 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
   afterAll(() => cleanup());
 
   it('compresses with --json output and an α at the budget', () => {
-    const r = runCli(['compress', '--base', baseDir, '--finetuned', finetunedDir, '--out', deltaPath, '--ratio', '1/16', '--json']);
+    const r = runCli([
+      'compress',
+      '--base',
+      baseDir,
+      '--finetuned',
+      finetunedDir,
+      '--out',
+      deltaPath,
+      '--ratio',
+      '1/16',
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -39,7 +50,10 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
     const manifest = JSON.parse(file.header.metadata.manifest);
     let stored = 0;
     for (const t of file.header.tensors) if (t.name.startsWith('delta/')) stored += t.end - t.begin;
-    const fp16 = manifest.matrices.reduce((s: number, m: { shape: number[] }) => s + 2 * m.shape[0] * m.shape[1], 0);
+    const fp16 = manifest.matrices.reduce(
+      (s: number, m: { shape: number[] }) => s + 2 * m.shape[0] * m.shape[1],
+      0,
+    );
     expect(manifest.totals.alpha).toBeCloseTo(stored / fp16, 12);
     await file.close();
   });
@@ -48,7 +62,7 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
     const text = runCli(['inspect', deltaPath]);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/method\s+delta-come/);
-    expect(text.stdout).toMatch(/model\.layers\.0\.self_attn\.q_proj\.weight\s+256×256\s+\d+b×\d+/);
+    expect(text.stdout).toMatch(/model\.layers\.0\.self_attn\.q_proj\.weight\s+384×384\s+\d+b×\d+/);
     const json = JSON.parse(runCli(['inspect', deltaPath, '--json']).stdout);
     expect(json.totals.alpha).toBeGreaterThan(0);
     expect(json.base.tensorCount).toBeGreaterThan(0);
@@ -67,7 +81,11 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
     let num = 0;
     let den = 0;
     for (const m of manifest.matrices as { name: string }[]) {
-      const [w, b, f] = await Promise.all([merged.readFloat32(m.name), base.readFloat32(m.name), ft.readFloat32(m.name)]);
+      const [w, b, f] = await Promise.all([
+        merged.readFloat32(m.name),
+        base.readFloat32(m.name),
+        ft.readFloat32(m.name),
+      ]);
       for (let i = 0; i < w.length; i++) {
         num += (w[i] - f[i]) ** 2;
         den += (f[i] - b[i]) ** 2;
@@ -75,7 +93,9 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
     }
     // F16 storage of the merged weights adds rounding on top of the delta's own error.
     expect(Math.abs(Math.sqrt(num / den) - manifest.totals.relFroError)).toBeLessThan(0.02);
-    expect(merged.info('model.embed_tokens.weight').shape).toEqual(ft.info('model.embed_tokens.weight').shape);
+    expect(merged.info('model.embed_tokens.weight').shape).toEqual(
+      ft.info('model.embed_tokens.weight').shape,
+    );
     expect(await merged.readBytes('model.norm.weight')).toEqual(await ft.readBytes('model.norm.weight'));
     expect(JSON.parse(await readFile(join(outDir, 'config.json'), 'utf8')).vocab_size).toBe(392);
     await Promise.all([merged.close(), base.close(), ft.close()]);
@@ -92,7 +112,17 @@ describe('deltahub CLI: compress → inspect → apply on the fixture', () => {
     const missing = runCli(['inspect', join(dir, 'nope.safetensors')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^deltahub: no such file or directory/);
-    const ratio = runCli(['compress', '--base', baseDir, '--finetuned', finetunedDir, '--out', join(dir, 'x'), '--ratio', '3']);
+    const ratio = runCli([
+      'compress',
+      '--base',
+      baseDir,
+      '--finetuned',
+      finetunedDir,
+      '--out',
+      join(dir, 'x'),
+      '--ratio',
+      '3',
+    ]);
     expect(ratio.status).toBe(2);
     expect(ratio.stderr).toMatch(/INVALID_INPUT: invalid ratio "3"/);
     const junk = join(dir, 'junk.safetensors');

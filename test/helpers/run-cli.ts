@@ -7,7 +7,11 @@ const built = fileURLToPath(new URL('../../dist/sdk/cli/main.js', import.meta.ur
 
 /** Runs the real `deltahub` bin (the built CLI, as users get it). `npm test` builds first. */
 export function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
-  if (!existsSync(built)) throw new Error('dist/ is missing: run `npm run build` (npm test does) before the CLI tests');
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  if (!existsSync(built))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) before the CLI tests');
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

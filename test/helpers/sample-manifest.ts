@@ -11,7 +11,9 @@ export function sampleManifest(overrides: Partial<DeltaManifest> = {}): DeltaMan
     base: {
       digest: `sha256:${hex('a')}`,
       architecture: 'LlamaForCausalLM',
-      tensors: { 'model.layers.0.self_attn.q_proj.weight': { dtype: 'F16', shape: [32, 48], sha256: hex('b') } },
+      tensors: {
+        'model.layers.0.self_attn.q_proj.weight': { dtype: 'F16', shape: [32, 48], sha256: hex('b') },
+      },
     },
     finetuned: { digest: `sha256:${hex('c')}` },
     targetDtype: 'F16',
@@ -36,7 +38,14 @@ export function sampleManifest(overrides: Partial<DeltaManifest> = {}): DeltaMan
     ],
     raw: [{ name: 'model.norm.weight', dtype: 'F16', shape: [48] }],
     removed: [],
-    totals: { compressedBytes: 0, fp16DeltaBytes: 3072, alpha: 0, rawBytes: 96, relFroError: 0.5, relOutputError: 0.5 },
+    totals: {
+      compressedBytes: 0,
+      fp16DeltaBytes: 3072,
+      alpha: 0,
+      rawBytes: 96,
+      relFroError: 0.5,
+      relOutputError: 0.5,
+    },
     ...overrides,
   };
 }

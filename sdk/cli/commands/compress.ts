@@ -1,7 +1,7 @@
 import { compressCheckpoint } from '../../compress/compress-checkpoint.js';
 import { parseRatio } from '../../compress/ratio.js';
 import { InvalidInputError } from '../../errors/errors.js';
-import { METHODS, type DeltaMethod } from '../../format/manifest.js';
+import { type DeltaMethod, METHODS } from '../../format/manifest.js';
 import { fmt, humanBytes } from '../format-table.js';
 import { phaseProgress } from '../progress.js';
 import { inspectSummary } from './inspect.js';
@@ -21,7 +21,8 @@ export interface CompressCliOptions {
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidInputError(`--${name} must be a positive integer, got "${text}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidInputError(`--${name} must be a positive integer, got "${text}"`);
   return n;
 }
 

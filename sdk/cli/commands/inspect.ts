@@ -9,7 +9,11 @@ export function inspectSummary(manifest: DeltaManifest, fileBytes: number) {
   return {
     fileBytes,
     ...rest,
-    base: { digest: base.digest, architecture: base.architecture, tensorCount: Object.keys(base.tensors).length },
+    base: {
+      digest: base.digest,
+      architecture: base.architecture,
+      tensorCount: Object.keys(base.tensors).length,
+    },
   };
 }
 
@@ -45,9 +49,17 @@ export function renderInspect(manifest: DeltaManifest, fileBytes: number): strin
       `${sigma(0)} / ${sigma(s ? s.index[s.index.length - 1] : 0)}`,
     ];
   });
-  lines.push(formatTable(['matrix', 'shape', 'bits', 'rank', 'alpha', 'relFro', 'relOut', 'σ first / last'], rows));
+  lines.push(
+    formatTable(['matrix', 'shape', 'bits', 'rank', 'alpha', 'relFro', 'relOut', 'σ first / last'], rows),
+  );
   if (manifest.raw.length > 0) {
-    lines.push('', formatTable(['raw tensor', 'dtype', 'shape'], manifest.raw.map((r) => [r.name, r.dtype, r.shape.join('×')])));
+    lines.push(
+      '',
+      formatTable(
+        ['raw tensor', 'dtype', 'shape'],
+        manifest.raw.map((r) => [r.name, r.dtype, r.shape.join('×')]),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -12,14 +12,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compressCheckpoint } from '../compress-checkpoint.js';
 import { Gemm } from '../../linalg/gemm.js';
 import { encodeFromFloat32 } from '../../safetensors/dtypes.js';
 import { writeSafetensorsFile } from '../../safetensors/file-writer.js';
 import { SeededRandom } from '../../util/seeded-random.js';
+import { compressCheckpoint } from '../compress-checkpoint.js';
 
 const CASES = [
-  { name: 'attention 4096×4096', tensor: 'model.layers.0.self_attn.o_proj.weight', shape: [4096, 4096] as const },
+  {
+    name: 'attention 4096×4096',
+    tensor: 'model.layers.0.self_attn.o_proj.weight',
+    shape: [4096, 4096] as const,
+  },
   { name: 'mlp 4096×11008', tensor: 'model.layers.0.mlp.down_proj.weight', shape: [4096, 11008] as const },
 ];
 
@@ -101,7 +105,8 @@ async function child(mode: string, dir: string, tensor: string, m: number, n: nu
       alpha: result.manifest.totals.alpha,
       relFroError: result.manifest.totals.relFroError,
       relOutputError: result.manifest.totals.relOutputError,
-      groups: m0?.encoding === 'lowrank-quant' ? m0.groups.map((g) => `${g.bits}b×${g.ranks[1] - g.ranks[0]}`) : [],
+      groups:
+        m0?.encoding === 'lowrank-quant' ? m0.groups.map((g) => `${g.bits}b×${g.ranks[1] - g.ranks[0]}`) : [],
     }),
   );
 }
@@ -109,7 +114,10 @@ async function child(mode: string, dir: string, tensor: string, m: number, n: nu
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const run = (args: string[]) =>
-    execFileSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    execFileSync(process.execPath, ['--import', 'tsx', self, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
   const results = [];
   for (const c of CASES) {
     const [m, n] = c.shape;
@@ -139,7 +147,12 @@ async function main(): Promise<void> {
   const report = {
     bench: 'compress',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      node: process.version,
+    },
     targets: { secondsPerMatrix: 60, peakRssOverFp32Matrix: 4 },
     results,
   };
