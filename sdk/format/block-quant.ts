@@ -94,7 +94,8 @@ export function quantizeBlockMatrix(
         const v = values[t];
         if (v < lo) lo = v;
         else if (v > hi) hi = v;
-        else if (Number.isNaN(v)) throw new DeltaFormatError('quantize: values must be finite', { row, block: j });
+        else if (Number.isNaN(v))
+          throw new DeltaFormatError('quantize: values must be finite', { row, block: j });
       }
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
         throw new DeltaFormatError('quantize: values must be finite', { row, block: j });
