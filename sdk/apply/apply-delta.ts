@@ -8,7 +8,8 @@ import { Gemm } from '../linalg/gemm.js';
 import { Checkpoint, writeShardedCheckpoint } from '../safetensors/checkpoint.js';
 import { hashCheckpoint } from '../safetensors/digest.js';
 import { type Dtype, encodeFromFloat32 } from '../safetensors/dtypes.js';
-import { reconstructMatrixDelta } from './reconstruct-matrix.js';
+import { rowChunk } from './delta-rows.js';
+import { matrixDeltaRows } from './reconstruct-matrix.js';
 
 export type ApplyPhase = 'hash-base' | 'merge';
 
@@ -105,8 +106,15 @@ export async function applyDelta(options: ApplyOptions): Promise<ApplyResult> {
         if (r) return delta.readTensor(rawTensorName(name));
         if (!m) return base.readBytes(name);
         const w = await base.readFloat32(name);
-        const d = await reconstructMatrixDelta(delta, m, gemm);
-        for (let i = 0; i < w.length; i++) w[i] += d[i];
+        const [out, inn] = m.shape;
+        const rows = await matrixDeltaRows(delta, m, gemm);
+        const step = rowChunk(inn);
+        for (let r0 = 0; r0 < out; r0 += step) {
+          const r1 = Math.min(out, r0 + step);
+          const d = await rows(r0, r1);
+          const offset = r0 * inn;
+          for (let i = 0; i < d.length; i++) w[offset + i] += d[i];
+        }
         return encodeFromFloat32(w, manifest.targetDtype);
       };
       return { name, dtype, shape: [...info.shape], data };

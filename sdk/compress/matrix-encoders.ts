@@ -1,3 +1,4 @@
+import { type DeltaRows, lowRankRows, signRows, stackGroupFactors } from '../apply/delta-rows.js';
 import { type BlockQuantMatrix, dequantizeBlockMatrix, quantizeBlockMatrix } from '../format/block-quant.js';
 import { lowRankTensorName, quantTensorName, signTensorName } from '../format/layout.js';
 import type { MatrixEntry, QuantGroup } from '../format/manifest.js';
@@ -32,8 +33,8 @@ export type EncodedEntry = MatrixEntry extends infer E
 export interface EncodedMatrix {
   entry: EncodedEntry;
   tensors: EncodedTensor[];
-  /** Δ̂ as the reader will reconstruct it, `[out, in]`. */
-  reconstruction: Float32Array;
+  /** Δ̂ exactly as a reader will reconstruct it, in row chunks. */
+  rows: DeltaRows;
 }
 
 function bytesOf(a: ArrayBufferView): Uint8Array {
@@ -92,55 +93,52 @@ function scaledColumns(f: SvdFactors, m: number, r0: number, r1: number): Float3
  * Delta-CoMe: each group's Vᵀ rows and U·S columns block-quantized at the group's width.
  * The reconstruction is computed from the dequantized codes, i.e. exactly what a reader gets.
  */
-export async function encodeDeltaCoMe(
+export function encodeDeltaCoMe(
   name: string,
   shape: [number, number],
   factors: SvdFactors,
   groups: QuantGroup[],
   gemm: Gemm,
-): Promise<EncodedMatrix> {
+): EncodedMatrix {
   const [out, inn] = shape;
   const total = groups.length > 0 ? groups[groups.length - 1].ranks[1] : 0;
   if (total > factors.k) throw new Error(`groups need ${total} singular vectors, only ${factors.k} computed`);
   const tensors: EncodedTensor[] = [];
-  const uHat = new Float32Array(out * total);
-  const vHat = new Float32Array(total * inn);
-  groups.forEach((g, gi) => {
+  const parts = groups.map((g, gi) => {
     const [r0, r1] = g.ranks;
     const r = r1 - r0;
     const qv = quantizeBlockMatrix(factors.vt.subarray(r0 * inn, r1 * inn), r, inn, g.bits, g.vBlockSize);
     const qu = quantizeBlockMatrix(scaledColumns(factors, out, r0, r1), out, r, g.bits, g.uBlockSize);
     tensors.push(...quantTensors(name, gi, 'v', qv), ...quantTensors(name, gi, 'u', qu));
-    vHat.set(dequantizeBlockMatrix(qv), r0 * inn);
-    const du = dequantizeBlockMatrix(qu);
-    for (let i = 0; i < out; i++) uHat.set(du.subarray(i * r, (i + 1) * r), i * total + r0);
+    return { v: dequantizeBlockMatrix(qv), u: dequantizeBlockMatrix(qu) };
   });
-  const reconstruction =
-    total > 0 ? await gemm.matmul(uHat, [out, total], vHat, [total, inn]) : new Float32Array(out * inn);
-  return { entry: { name, shape, encoding: 'lowrank-quant', groups }, tensors, reconstruction };
+  const stacked = stackGroupFactors(shape, groups, parts);
+  return {
+    entry: { name, shape, encoding: 'lowrank-quant', groups },
+    tensors,
+    rows: lowRankRows(stacked.u, stacked.v, stacked.rank, inn, gemm),
+  };
 }
 
 /** Low-Rank baseline: top-`rank` factors stored in float16. */
-export async function encodeLowRank(
+export function encodeLowRank(
   name: string,
   shape: [number, number],
   factors: SvdFactors,
   rank: number,
   gemm: Gemm,
-): Promise<EncodedMatrix> {
+): EncodedMatrix {
   const [out, inn] = shape;
   const k = Math.min(rank, factors.k);
   const u = f16Bytes(scaledColumns(factors, out, 0, k));
   const v = f16Bytes(factors.vt.subarray(0, k * inn));
-  const reconstruction =
-    k > 0 ? await gemm.matmul(u.rounded, [out, k], v.rounded, [k, inn]) : new Float32Array(out * inn);
   return {
     entry: { name, shape, encoding: 'lowrank-f16', rank: k },
     tensors: [
       { name: lowRankTensorName(name, 'u'), dtype: 'F16', shape: [out, k], data: u.bytes },
       { name: lowRankTensorName(name, 'v'), dtype: 'F16', shape: [k, inn], data: v.bytes },
     ],
-    reconstruction,
+    rows: lowRankRows(u.rounded, v.rounded, k, inn, gemm),
   };
 }
 
@@ -150,19 +148,17 @@ export function encodeBitDelta(name: string, shape: [number, number], delta: Flo
   const rowBytes = Math.ceil(inn / 8);
   const signs = new Uint8Array(out * rowBytes);
   let absSum = 0;
-  for (let i = 0; i < delta.length; i++) absSum += Math.abs(delta[i]);
-  const scale = absSum / delta.length;
-  const reconstruction = new Float32Array(out * inn);
   for (let o = 0; o < out; o++) {
     for (let c = 0; c < inn; c++) {
-      const positive = delta[o * inn + c] > 0;
-      if (positive) signs[o * rowBytes + (c >>> 3)] |= 1 << (c & 7);
-      reconstruction[o * inn + c] = positive ? scale : -scale;
+      const x = delta[o * inn + c];
+      absSum += Math.abs(x);
+      if (x > 0) signs[o * rowBytes + (c >>> 3)] |= 1 << (c & 7);
     }
   }
+  const scale = absSum / delta.length;
   return {
     entry: { name, shape, encoding: 'sign', scale },
     tensors: [{ name: signTensorName(name), dtype: 'U8', shape: [out, rowBytes], data: signs }],
-    reconstruction,
+    rows: signRows(signs, scale, inn),
   };
 }

@@ -49,7 +49,7 @@ export async function compressCommand(o: CompressCliOptions): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     if (o.json) {
       process.stdout.write(
-        `${JSON.stringify({ out: result.outPath, sha256: result.sha256, seconds, ...inspectSummary(result.manifest, result.bytes) }, null, 2)}\n`,
+        `${JSON.stringify({ out: result.outPath, sha256: result.sha256, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...inspectSummary(result.manifest, result.bytes) }, null, 2)}\n`,
       );
     } else {
       const t = result.manifest.totals;

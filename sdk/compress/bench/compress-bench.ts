@@ -16,7 +16,6 @@ import { Gemm } from '../../linalg/gemm.js';
 import { encodeFromFloat32 } from '../../safetensors/dtypes.js';
 import { writeSafetensorsFile } from '../../safetensors/file-writer.js';
 import { SeededRandom } from '../../util/seeded-random.js';
-import { compressCheckpoint } from '../compress-checkpoint.js';
 
 const CASES = [
   {
@@ -76,39 +75,32 @@ async function child(mode: string, dir: string, tensor: string, m: number, n: nu
     process.stdout.write(JSON.stringify({ gemmSeconds: await gemmReferenceSeconds(m, n) }));
     return;
   }
-  const phases: Record<string, number> = {};
-  let phase = '';
-  let phaseStart = performance.now();
-  const t0 = performance.now();
-  const result = await compressCheckpoint({
-    baseDir: join(dir, 'base'),
-    finetunedDir: join(dir, 'finetuned'),
-    outPath: join(dir, 'delta.safetensors'),
-    method: 'delta-come',
-    ...(mode === 'solver' ? { ratio: 1 / 16 } : {}),
-    onProgress: (p) => {
-      if (p.phase !== phase) {
-        const now = performance.now();
-        if (phase) phases[phase] = (now - phaseStart) / 1000;
-        phase = p.phase;
-        phaseStart = now;
-      }
-    },
-  });
-  phases[phase] = (performance.now() - phaseStart) / 1000;
-  const m0 = result.manifest.matrices[0];
-  process.stdout.write(
-    JSON.stringify({
-      seconds: (performance.now() - t0) / 1000,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      phases,
-      alpha: result.manifest.totals.alpha,
-      relFroError: result.manifest.totals.relFroError,
-      relOutputError: result.manifest.totals.relOutputError,
-      groups:
-        m0?.encoding === 'lowrank-quant' ? m0.groups.map((g) => `${g.bits}b×${g.ranks[1] - g.ranks[0]}`) : [],
-    }),
+}
+
+/** Runs the built CLI exactly as a user would, in its own process, and reads its --json report. */
+function compressWithCli(dir: string, mode: string) {
+  const bin = fileURLToPath(new URL('../../../bin/deltahub.js', import.meta.url));
+  const args = ['compress', '--base', join(dir, 'base'), '--finetuned', join(dir, 'finetuned')];
+  args.push(
+    '--out',
+    join(dir, 'delta.safetensors'),
+    '--json',
+    ...(mode === 'solver' ? ['--ratio', '1/16'] : []),
   );
+  const r = JSON.parse(
+    execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }),
+  );
+  const m0 = r.matrices[0];
+  return {
+    seconds: r.seconds as number,
+    peakRssBytes: r.peakRssBytes as number,
+    alpha: r.totals.alpha,
+    relFroError: r.totals.relFroError,
+    relOutputError: r.totals.relOutputError,
+    groups:
+      m0?.groups?.map((g: { bits: number; ranks: number[] }) => `${g.bits}b×${g.ranks[1] - g.ranks[0]}`) ??
+      [],
+  };
 }
 
 async function main(): Promise<void> {
@@ -129,7 +121,7 @@ async function main(): Promise<void> {
       const out: Record<string, unknown> = { case: c.name, shape: [m, n], reference: ref };
       for (const mode of ['paper', 'solver']) {
         process.stderr.write(`${c.name}: compressing (${mode})…\n`);
-        const r = JSON.parse(run([mode, dir, c.tensor, String(m), String(n)]));
+        const r = compressWithCli(dir, mode);
         const fp32Bytes = m * n * 4;
         out[mode] = {
           ...r,
