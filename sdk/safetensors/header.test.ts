@@ -146,7 +146,7 @@ describe('malformed corpus', () => {
     const a = malformedCases();
     const b = malformedCases();
     expect(a.map((c) => c.name)).toEqual(b.map((c) => c.name));
-    a.forEach((c, i) => expect(c.bytes).toEqual(b[i].bytes));
+    for (const [i, c] of a.entries()) expect(c.bytes).toEqual(b[i].bytes);
     expect(new Set(a.map((c) => c.name)).size).toBe(a.length);
     expect(a.length).toBeGreaterThanOrEqual(30);
   });
