@@ -216,6 +216,9 @@ describe('digest', () => {
     await expect(checkpointDigest([{ name: 'a\tb', dtype: 'F32', shape: [], sha256: z }])).rejects.toThrow(
       /tab/,
     );
+    await expect(checkpointDigest([{ name: 'a', dtype: 'F32', shape: [1.5], sha256: z }])).rejects.toThrow(
+      /bad dtype or shape/,
+    );
     await expect(checkpointDigest([{ name: 'a', dtype: 'F32', shape: [], sha256: 'ABC' }])).rejects.toThrow(
       SafetensorsFormatError,
     );

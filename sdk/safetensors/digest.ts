@@ -7,7 +7,7 @@
  */
 import { SafetensorsFormatError } from '../errors/errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { Dtype } from './dtypes.js';
+import { type Dtype, isDtype } from './dtypes.js';
 
 /** What the checkpoint digest covers for one tensor. */
 export interface TensorDigestEntry {
@@ -42,7 +42,7 @@ function toHex(buf: ArrayBuffer): string {
  */
 export async function tensorSha256(bytes: Uint8Array): Promise<string> {
   // Web Crypto refuses views over SharedArrayBuffer; copy only in that rare case.
-  const src = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  const src = bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
   return toHex(await crypto.subtle.digest('SHA-256', src as Uint8Array<ArrayBuffer>));
 }
 
@@ -76,6 +76,19 @@ export async function checkpointDigest(tensors: TensorDigestEntry[]): Promise<st
         `checkpoint digest: tensor name ${JSON.stringify(t.name)} has a tab or newline`,
         {
           reason: 'bad_name',
+          tensor: t.name,
+        },
+      );
+    }
+    if (
+      !isDtype(t.dtype) ||
+      !Array.isArray(t.shape) ||
+      !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
+      throw new SafetensorsFormatError(
+        `checkpoint digest: tensor ${JSON.stringify(t.name)} has a bad dtype or shape`,
+        {
+          reason: 'bad_tensor',
           tensor: t.name,
         },
       );

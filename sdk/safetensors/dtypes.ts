@@ -247,9 +247,13 @@ function bf16BitsFromF32Bits(b: number): number {
   return (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
 }
 
-/** Copies when `bytes` is not aligned for `size`-byte elements (typed-array views require it). */
+/**
+ * Copies when `bytes` is not aligned for `size`-byte elements (typed-array views require it).
+ * `new Uint8Array(bytes)`, not `bytes.slice()`: on a Node Buffer (often at an odd offset in the
+ * pool) `slice` returns a view of the same memory, still unaligned.
+ */
 function aligned(bytes: Uint8Array, size: number): Uint8Array {
-  return bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
 }
 
 function checkLength(bytes: Uint8Array, dtype: Dtype): number {

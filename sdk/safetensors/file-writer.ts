@@ -30,6 +30,8 @@ async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
   while (done < data.length) {
     const len = Math.min(data.length - done, MAX_WRITE);
     const { bytesWritten } = await fh.write(data, done, len);
+    // A zero-byte write would spin forever; regular files only do it when something is badly wrong.
+    if (bytesWritten === 0) throw new Error('safetensors writer: write made no progress');
     done += bytesWritten;
   }
 }

@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { malformedCases, writeMalformedCorpus } from '../../test/fixtures/malformed/make-malformed.js';
 import { SafetensorsFormatError } from '../errors/errors.js';
@@ -175,5 +176,26 @@ describe('malformed corpus', () => {
       expect(e.message, w.name).toMatch(w.expect);
       expect(e.details?.path, w.name).toBe(w.path);
     }
+  });
+});
+
+describe('edge-runtime purity', () => {
+  it('header, header-writer, dtypes and digest import no node: modules (transitively)', async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const seen = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const src = await readFile(file, 'utf8');
+      // Static imports only: digest.ts loads node:crypto lazily inside hashCheckpoint on purpose.
+      for (const m of src.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'([^']+)';/gms)) {
+        const [, typeOnly, spec] = m;
+        if (typeOnly) continue;
+        expect(spec, `${file} imports ${spec}`).not.toMatch(/^node:/);
+        if (spec.startsWith('.')) await visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    for (const f of ['header.ts', 'header-writer.ts', 'dtypes.ts', 'digest.ts']) await visit(join(here, f));
+    expect(seen.size).toBeGreaterThanOrEqual(5);
   });
 });

@@ -55,10 +55,12 @@ function fail(message: string, details: Record<string, unknown>): never {
   throw new SafetensorsFormatError(`safetensors header: ${message}`, details);
 }
 
-function utf8Length(s: string): number {
-  // Cheap upper bound first: a UTF-16 code unit encodes to at most 3 UTF-8 bytes.
-  if (s.length * 3 <= MAX_NAME_BYTES) return s.length;
-  return new TextEncoder().encode(s).length;
+/** Whether `s` is longer than MAX_NAME_BYTES in UTF-8, without encoding it in the common cases. */
+function nameTooLong(s: string): boolean {
+  // Every UTF-16 code unit takes 1 to 3 UTF-8 bytes (a surrogate pair: 4 for 2 units).
+  if (s.length * 3 <= MAX_NAME_BYTES) return false;
+  if (s.length > MAX_NAME_BYTES) return true;
+  return new TextEncoder().encode(s).length > MAX_NAME_BYTES;
 }
 
 /**
@@ -254,7 +256,7 @@ export function parseSafetensorsHeader(
       metadata = checkMetadata(entry);
       continue;
     }
-    if (utf8Length(name) > MAX_NAME_BYTES) {
+    if (nameTooLong(name)) {
       fail(`tensor name ${show(name)} is longer than ${MAX_NAME_BYTES} bytes`, {
         reason: 'name_too_long',
         tensor: show(name),
