@@ -9,7 +9,14 @@ import { SafetensorsFormatError } from '../errors/errors.js';
 import type { Checkpoint } from './checkpoint.js';
 import { type Dtype, isDtype } from './dtypes.js';
 
-/** What the checkpoint digest covers for one tensor. */
+/**
+ * What the checkpoint digest covers for one tensor.
+ *
+ * @example
+ * ```ts
+ * const e: TensorDigestEntry = { name: 'w', dtype: 'F16', shape: [2], sha256: await tensorSha256(bytes) };
+ * ```
+ */
 export interface TensorDigestEntry {
   name: string;
   dtype: Dtype;
@@ -18,7 +25,14 @@ export interface TensorDigestEntry {
   sha256: string;
 }
 
-/** Result of {@link hashCheckpoint}. */
+/**
+ * Result of {@link hashCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * const { digest, tensors }: CheckpointHash = await hashCheckpoint(ckpt);
+ * ```
+ */
 export interface CheckpointHash {
   /** `sha256:<64 hex>`. */
   digest: string;

@@ -7,7 +7,14 @@
  */
 import { SafetensorsFormatError } from '../errors/errors.js';
 
-/** The safetensors dtypes deltahub reads and writes. */
+/**
+ * The safetensors dtypes deltahub reads and writes.
+ *
+ * @example
+ * ```ts
+ * const d: Dtype = 'BF16';
+ * ```
+ */
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /**

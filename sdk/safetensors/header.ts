@@ -8,7 +8,15 @@
 import { SafetensorsFormatError } from '../errors/errors.js';
 import { type Dtype, dtypeByteSize, isDtype } from './dtypes.js';
 
-/** One tensor as declared by a header. `begin`/`end` are byte offsets relative to the data start. */
+/**
+ * One tensor as declared by a header. `begin`/`end` are byte offsets relative to the data start.
+ *
+ * @example
+ * ```ts
+ * const t: TensorInfo = { name: 'w', dtype: 'F16', shape: [2, 3], begin: 0, end: 12 };
+ * const absolute = header.dataOffset + t.begin;
+ * ```
+ */
 export interface TensorInfo {
   name: string;
   dtype: Dtype;
@@ -17,7 +25,15 @@ export interface TensorInfo {
   end: number;
 }
 
-/** A validated header. */
+/**
+ * A validated header.
+ *
+ * @example
+ * ```ts
+ * const h: SafetensorsHeader = parseSafetensorsPrefix(prefix, fileSize);
+ * console.log(h.metadata.format, h.tensors.length, h.dataOffset + h.dataLength === fileSize);
+ * ```
+ */
 export interface SafetensorsHeader {
   /** `N`, the JSON length in bytes (padding included). */
   headerLength: number;
@@ -31,11 +47,32 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-/** Largest header (`N`) a reader accepts: 100 MB (SPEC.md section 6). */
+/**
+ * Largest header (`N`) a reader accepts: 100 MB (SPEC.md section 6).
+ *
+ * @example
+ * ```ts
+ * const prefix = await blob.slice(0, 8 + MAX_HEADER_BYTES).arrayBuffer(); // never more than this
+ * ```
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
-/** Longest tensor name, in UTF-8 bytes. */
+/**
+ * Longest tensor name, in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) throw new Error('name too long');
+ * ```
+ */
 export const MAX_NAME_BYTES = 1024;
-/** Most dimensions a tensor may have. */
+/**
+ * Most dimensions a tensor may have.
+ *
+ * @example
+ * ```ts
+ * if (shape.length > MAX_RANK) throw new Error('rank too high');
+ * ```
+ */
 export const MAX_RANK = 8;
 
 const METADATA_KEY = '__metadata__';
