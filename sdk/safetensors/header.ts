@@ -146,9 +146,14 @@ export function readHeaderLength(first8: Uint8Array, fileSize?: number): number 
 
 function checkShape(name: string, raw: unknown): number[] {
   if (!Array.isArray(raw))
-    fail(`tensor ${show(name)}: shape is not an array`, { tensor: name, field: 'shape' });
+    fail(`tensor ${show(name)}: shape is not an array`, {
+      reason: 'bad_shape',
+      tensor: name,
+      field: 'shape',
+    });
   if (raw.length > MAX_RANK) {
     fail(`tensor ${show(name)}: rank ${raw.length} exceeds ${MAX_RANK}`, {
+      reason: 'rank_too_high',
       tensor: name,
       field: 'shape',
       rank: raw.length,
@@ -157,6 +162,7 @@ function checkShape(name: string, raw: unknown): number[] {
   for (const d of raw) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       fail(`tensor ${show(name)}: shape dimension ${show(d)} is not a safe non-negative integer`, {
+        reason: 'bad_shape',
         tensor: name,
         field: 'shape',
         value: show(d),
@@ -176,6 +182,7 @@ function byteSize(name: string, dtype: Dtype, shape: number[]): number {
     const next = n * d;
     if (!Number.isSafeInteger(next)) {
       fail(`tensor ${show(name)}: byte size of shape ${show(shape)} overflows`, {
+        reason: 'size_overflow',
         tensor: name,
         field: 'shape',
         shape: show(shape),
@@ -189,6 +196,7 @@ function byteSize(name: string, dtype: Dtype, shape: number[]): number {
 function checkOffsets(name: string, raw: unknown): [number, number] {
   if (!Array.isArray(raw) || raw.length !== 2) {
     fail(`tensor ${show(name)}: data_offsets is not a [begin, end] pair`, {
+      reason: 'bad_offsets',
       tensor: name,
       field: 'data_offsets',
     });
@@ -197,6 +205,7 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
   for (const v of [b, e]) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
       fail(`tensor ${show(name)}: data offset ${show(v)} is not a safe non-negative integer`, {
+        reason: 'bad_offsets',
         tensor: name,
         field: 'data_offsets',
         value: show(v),
@@ -205,6 +214,7 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
   }
   if (e < b) {
     fail(`tensor ${show(name)}: data_offsets end ${e} is before begin ${b}`, {
+      reason: 'bad_offsets',
       tensor: name,
       field: 'data_offsets',
       begin: b,
@@ -217,12 +227,16 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
 function checkMetadata(raw: unknown): Record<string, string> {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    fail('__metadata__ is not an object', { field: METADATA_KEY });
+    fail('__metadata__ is not an object', { reason: 'bad_metadata', field: METADATA_KEY });
   }
   const entries: [string, string][] = [];
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') {
-      fail(`__metadata__ value for ${show(k)} is not a string`, { field: METADATA_KEY, key: show(k) });
+      fail(`__metadata__ value for ${show(k)} is not a string`, {
+        reason: 'bad_metadata',
+        field: METADATA_KEY,
+        key: show(k),
+      });
     }
     entries.push([k, v]);
   }
@@ -300,11 +314,12 @@ export function parseSafetensorsHeader(
       });
     }
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      fail(`tensor ${show(name)}: entry is not an object`, { tensor: name });
+      fail(`tensor ${show(name)}: entry is not an object`, { reason: 'bad_entry', tensor: name });
     }
     const { dtype, shape: rawShape, data_offsets } = entry as Record<string, unknown>;
     if (typeof dtype !== 'string' || !isDtype(dtype)) {
       fail(`tensor ${show(name)}: unknown dtype ${show(dtype)}`, {
+        reason: 'unknown_dtype',
         tensor: name,
         field: 'dtype',
         value: show(dtype),
