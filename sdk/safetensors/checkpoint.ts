@@ -13,9 +13,23 @@ import { type TensorEntry, writeSafetensorsFile } from './file-writer.js';
 import { MAX_HEADER_BYTES, type TensorInfo } from './header.js';
 import { buildSafetensorsHeader } from './header-writer.js';
 
-/** Name of the shard index file. */
+/**
+ * Name of the shard index file.
+ *
+ * @example
+ * ```ts
+ * const indexPath = join(dir, INDEX_FILE);
+ * ```
+ */
 export const INDEX_FILE = 'model.safetensors.index.json';
-/** Name of the single-file layout. */
+/**
+ * Name of the single-file layout.
+ *
+ * @example
+ * ```ts
+ * const single = join(dir, SINGLE_FILE);
+ * ```
+ */
 export const SINGLE_FILE = 'model.safetensors';
 
 // Index files list one line per tensor; 100 MB is orders of magnitude above any real model's.
@@ -336,7 +350,14 @@ export class Checkpoint {
   }
 }
 
-/** Options for {@link writeShardedCheckpoint}. */
+/**
+ * Options for {@link writeShardedCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * const opts: ShardOptions = { maxShardBytes: 5 * 2 ** 30, metadata: { format: 'pt' } };
+ * ```
+ */
 export interface ShardOptions {
   /** Largest data size of one shard; a single larger tensor gets a shard to itself. */
   maxShardBytes: number;

@@ -7,9 +7,16 @@
  */
 import { SafetensorsFormatError } from '../errors/errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { Dtype } from './dtypes.js';
+import { type Dtype, isDtype } from './dtypes.js';
 
-/** What the checkpoint digest covers for one tensor. */
+/**
+ * What the checkpoint digest covers for one tensor.
+ *
+ * @example
+ * ```ts
+ * const e: TensorDigestEntry = { name: 'w', dtype: 'F16', shape: [2], sha256: await tensorSha256(bytes) };
+ * ```
+ */
 export interface TensorDigestEntry {
   name: string;
   dtype: Dtype;
@@ -18,7 +25,14 @@ export interface TensorDigestEntry {
   sha256: string;
 }
 
-/** Result of {@link hashCheckpoint}. */
+/**
+ * Result of {@link hashCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * const { digest, tensors }: CheckpointHash = await hashCheckpoint(ckpt);
+ * ```
+ */
 export interface CheckpointHash {
   /** `sha256:<64 hex>`. */
   digest: string;
@@ -42,7 +56,7 @@ function toHex(buf: ArrayBuffer): string {
  */
 export async function tensorSha256(bytes: Uint8Array): Promise<string> {
   // Web Crypto refuses views over SharedArrayBuffer; copy only in that rare case.
-  const src = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  const src = bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
   return toHex(await crypto.subtle.digest('SHA-256', src as Uint8Array<ArrayBuffer>));
 }
 
@@ -76,6 +90,19 @@ export async function checkpointDigest(tensors: TensorDigestEntry[]): Promise<st
         `checkpoint digest: tensor name ${JSON.stringify(t.name)} has a tab or newline`,
         {
           reason: 'bad_name',
+          tensor: t.name,
+        },
+      );
+    }
+    if (
+      !isDtype(t.dtype) ||
+      !Array.isArray(t.shape) ||
+      !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
+      throw new SafetensorsFormatError(
+        `checkpoint digest: tensor ${JSON.stringify(t.name)} has a bad dtype or shape`,
+        {
+          reason: 'bad_tensor',
           tensor: t.name,
         },
       );

@@ -230,6 +230,10 @@ describe('dtypes', () => {
       expect(Array.from(decodeToFloat32(shifted.subarray(1), dtype))).toEqual(want);
     }
     expect(() => decodeToFloat32(new Uint8Array(3), 'F16')).toThrow(SafetensorsFormatError);
+    // Node Buffers: slice() would alias the unaligned memory, so the copy must not use it.
+    const pool = Buffer.alloc(13);
+    pool.set(new Uint8Array(new Float32Array([1.5, -2, 3]).buffer), 1);
+    expect(Array.from(decodeToFloat32(pool.subarray(1), 'F32'))).toEqual([1.5, -2, 3]);
   });
 
   it('encodes F32 as a copy and F16 through the bulk path', () => {

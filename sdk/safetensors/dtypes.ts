@@ -7,7 +7,14 @@
  */
 import { SafetensorsFormatError } from '../errors/errors.js';
 
-/** The safetensors dtypes deltahub reads and writes. */
+/**
+ * The safetensors dtypes deltahub reads and writes.
+ *
+ * @example
+ * ```ts
+ * const d: Dtype = 'BF16';
+ * ```
+ */
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /**
@@ -220,21 +227,23 @@ export function float32ArrayToFloat16Bits(src: Float32Array, out?: Uint16Array):
   // exponent exactly when rounding should.
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const result = outputFor(out, src.length, Uint16Array);
-  for (let i = 0; i < bits.length; i++) {
+  const n = bits.length;
+  for (let i = 0; i < n; i++) {
     const b = bits[i];
     const sign = (b >>> 16) & 0x8000;
     const a = b & 0x7fffffff;
     let h: number;
-    if (a >= F16_OVERFLOW) {
+    // Normal results first, as one unsigned range test: trained weights are almost all normal.
+    if ((a - F16_MIN_NORMAL) >>> 0 < F16_OVERFLOW - F16_MIN_NORMAL) {
+      h = (a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13;
+    } else if (a >= F16_OVERFLOW) {
       h = a > F32_INF ? 0x7e00 | ((a >>> 13) & 0x3ff) : 0x7c00;
-    } else if (a < F16_MIN_NORMAL) {
+    } else {
       // Subnormal/zero: the FPU's own round-to-even does the work. Adding 0.5 puts the float16
       // subnormal grid (step 2^-24) on float32's grid at [0.5, 1); x + 0.5 is exact in a double for
       // every x that can round up, so the one rounding (fround) is the correct one.
       scratchU32[0] = a;
       h = (Math.fround(scratchF32[0] + 0.5) - 0.5) * 16777216;
-    } else {
-      h = (a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13;
     }
     result[i] = sign | h;
   }
@@ -247,9 +256,13 @@ function bf16BitsFromF32Bits(b: number): number {
   return (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
 }
 
-/** Copies when `bytes` is not aligned for `size`-byte elements (typed-array views require it). */
+/**
+ * Copies when `bytes` is not aligned for `size`-byte elements (typed-array views require it).
+ * `new Uint8Array(bytes)`, not `bytes.slice()`: on a Node Buffer (often at an odd offset in the
+ * pool) `slice` returns a view of the same memory, still unaligned.
+ */
 function aligned(bytes: Uint8Array, size: number): Uint8Array {
-  return bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
 }
 
 function checkLength(bytes: Uint8Array, dtype: Dtype): number {

@@ -12,7 +12,14 @@ import {
   type TensorInfo,
 } from './header.js';
 
-/** Default chunk for {@link SafetensorsFile.streamBytes}: large enough to amortise syscalls. */
+/**
+ * Default chunk for {@link SafetensorsFile.streamBytes}: large enough to amortise syscalls.
+ *
+ * @example
+ * ```ts
+ * for await (const c of file.streamBytes(name, 4 * DEFAULT_CHUNK_BYTES)) sink.write(c);
+ * ```
+ */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 // fs read lengths are capped near 2 GiB per call; stay well under it.

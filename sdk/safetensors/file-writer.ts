@@ -9,7 +9,14 @@ import { SafetensorsFormatError } from '../errors/errors.js';
 import type { Dtype } from './dtypes.js';
 import { buildSafetensorsHeader } from './header-writer.js';
 
-/** A tensor to write. `data` may be a function so it is produced only when its turn comes. */
+/**
+ * A tensor to write. `data` may be a function so it is produced only when its turn comes.
+ *
+ * @example
+ * ```ts
+ * const e: TensorEntry = { name: 'w', dtype: 'F16', shape: [n], data: () => encodeFromFloat32(w, 'F16') };
+ * ```
+ */
 export interface TensorEntry {
   name: string;
   dtype: Dtype;
@@ -17,7 +24,14 @@ export interface TensorEntry {
   data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
 }
 
-/** Size and sha256 (lower-case hex) of the whole written file. */
+/**
+ * Size and sha256 (lower-case hex) of the whole written file.
+ *
+ * @example
+ * ```ts
+ * const { bytes, sha256 }: WrittenFile = await writeSafetensorsFile(path, entries);
+ * ```
+ */
 export interface WrittenFile {
   bytes: number;
   sha256: string;
@@ -30,6 +44,8 @@ async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
   while (done < data.length) {
     const len = Math.min(data.length - done, MAX_WRITE);
     const { bytesWritten } = await fh.write(data, done, len);
+    // A zero-byte write would spin forever; regular files only do it when something is badly wrong.
+    if (bytesWritten === 0) throw new Error('safetensors writer: write made no progress');
     done += bytesWritten;
   }
 }

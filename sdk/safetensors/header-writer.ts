@@ -6,14 +6,28 @@ import { SafetensorsFormatError } from '../errors/errors.js';
 import { type Dtype, dtypeByteSize, isDtype } from './dtypes.js';
 import { MAX_HEADER_BYTES, MAX_NAME_BYTES, MAX_RANK, type TensorInfo } from './header.js';
 
-/** A tensor to lay out: name, dtype and shape (the data comes separately). */
+/**
+ * A tensor to lay out: name, dtype and shape (the data comes separately).
+ *
+ * @example
+ * ```ts
+ * const decl: TensorDecl = { name: 'lm_head.weight', dtype: 'BF16', shape: [32000, 4096] };
+ * ```
+ */
 export interface TensorDecl {
   name: string;
   dtype: Dtype;
   shape: number[];
 }
 
-/** What {@link buildSafetensorsHeader} returns. */
+/**
+ * What {@link buildSafetensorsHeader} returns.
+ *
+ * @example
+ * ```ts
+ * const { bytes, dataLength }: BuiltHeader = buildSafetensorsHeader(decls);
+ * ```
+ */
 export interface BuiltHeader {
   /** The 8-byte length prefix followed by the JSON, space-padded so the data starts 8-aligned. */
   bytes: Uint8Array;

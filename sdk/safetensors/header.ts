@@ -8,7 +8,15 @@
 import { SafetensorsFormatError } from '../errors/errors.js';
 import { type Dtype, dtypeByteSize, isDtype } from './dtypes.js';
 
-/** One tensor as declared by a header. `begin`/`end` are byte offsets relative to the data start. */
+/**
+ * One tensor as declared by a header. `begin`/`end` are byte offsets relative to the data start.
+ *
+ * @example
+ * ```ts
+ * const t: TensorInfo = { name: 'w', dtype: 'F16', shape: [2, 3], begin: 0, end: 12 };
+ * const absolute = header.dataOffset + t.begin;
+ * ```
+ */
 export interface TensorInfo {
   name: string;
   dtype: Dtype;
@@ -17,7 +25,15 @@ export interface TensorInfo {
   end: number;
 }
 
-/** A validated header. */
+/**
+ * A validated header.
+ *
+ * @example
+ * ```ts
+ * const h: SafetensorsHeader = parseSafetensorsPrefix(prefix, fileSize);
+ * console.log(h.metadata.format, h.tensors.length, h.dataOffset + h.dataLength === fileSize);
+ * ```
+ */
 export interface SafetensorsHeader {
   /** `N`, the JSON length in bytes (padding included). */
   headerLength: number;
@@ -31,11 +47,32 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-/** Largest header (`N`) a reader accepts: 100 MB (SPEC.md section 6). */
+/**
+ * Largest header (`N`) a reader accepts: 100 MB (SPEC.md section 6).
+ *
+ * @example
+ * ```ts
+ * const prefix = await blob.slice(0, 8 + MAX_HEADER_BYTES).arrayBuffer(); // never more than this
+ * ```
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
-/** Longest tensor name, in UTF-8 bytes. */
+/**
+ * Longest tensor name, in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) throw new Error('name too long');
+ * ```
+ */
 export const MAX_NAME_BYTES = 1024;
-/** Most dimensions a tensor may have. */
+/**
+ * Most dimensions a tensor may have.
+ *
+ * @example
+ * ```ts
+ * if (shape.length > MAX_RANK) throw new Error('rank too high');
+ * ```
+ */
 export const MAX_RANK = 8;
 
 const METADATA_KEY = '__metadata__';
@@ -55,10 +92,12 @@ function fail(message: string, details: Record<string, unknown>): never {
   throw new SafetensorsFormatError(`safetensors header: ${message}`, details);
 }
 
-function utf8Length(s: string): number {
-  // Cheap upper bound first: a UTF-16 code unit encodes to at most 3 UTF-8 bytes.
-  if (s.length * 3 <= MAX_NAME_BYTES) return s.length;
-  return new TextEncoder().encode(s).length;
+/** Whether `s` is longer than MAX_NAME_BYTES in UTF-8, without encoding it in the common cases. */
+function nameTooLong(s: string): boolean {
+  // Every UTF-16 code unit takes 1 to 3 UTF-8 bytes (a surrogate pair: 4 for 2 units).
+  if (s.length * 3 <= MAX_NAME_BYTES) return false;
+  if (s.length > MAX_NAME_BYTES) return true;
+  return new TextEncoder().encode(s).length > MAX_NAME_BYTES;
 }
 
 /**
@@ -107,9 +146,14 @@ export function readHeaderLength(first8: Uint8Array, fileSize?: number): number 
 
 function checkShape(name: string, raw: unknown): number[] {
   if (!Array.isArray(raw))
-    fail(`tensor ${show(name)}: shape is not an array`, { tensor: name, field: 'shape' });
+    fail(`tensor ${show(name)}: shape is not an array`, {
+      reason: 'bad_shape',
+      tensor: name,
+      field: 'shape',
+    });
   if (raw.length > MAX_RANK) {
     fail(`tensor ${show(name)}: rank ${raw.length} exceeds ${MAX_RANK}`, {
+      reason: 'rank_too_high',
       tensor: name,
       field: 'shape',
       rank: raw.length,
@@ -118,6 +162,7 @@ function checkShape(name: string, raw: unknown): number[] {
   for (const d of raw) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       fail(`tensor ${show(name)}: shape dimension ${show(d)} is not a safe non-negative integer`, {
+        reason: 'bad_shape',
         tensor: name,
         field: 'shape',
         value: show(d),
@@ -137,6 +182,7 @@ function byteSize(name: string, dtype: Dtype, shape: number[]): number {
     const next = n * d;
     if (!Number.isSafeInteger(next)) {
       fail(`tensor ${show(name)}: byte size of shape ${show(shape)} overflows`, {
+        reason: 'size_overflow',
         tensor: name,
         field: 'shape',
         shape: show(shape),
@@ -150,6 +196,7 @@ function byteSize(name: string, dtype: Dtype, shape: number[]): number {
 function checkOffsets(name: string, raw: unknown): [number, number] {
   if (!Array.isArray(raw) || raw.length !== 2) {
     fail(`tensor ${show(name)}: data_offsets is not a [begin, end] pair`, {
+      reason: 'bad_offsets',
       tensor: name,
       field: 'data_offsets',
     });
@@ -158,6 +205,7 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
   for (const v of [b, e]) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
       fail(`tensor ${show(name)}: data offset ${show(v)} is not a safe non-negative integer`, {
+        reason: 'bad_offsets',
         tensor: name,
         field: 'data_offsets',
         value: show(v),
@@ -166,6 +214,7 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
   }
   if (e < b) {
     fail(`tensor ${show(name)}: data_offsets end ${e} is before begin ${b}`, {
+      reason: 'bad_offsets',
       tensor: name,
       field: 'data_offsets',
       begin: b,
@@ -178,12 +227,16 @@ function checkOffsets(name: string, raw: unknown): [number, number] {
 function checkMetadata(raw: unknown): Record<string, string> {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    fail('__metadata__ is not an object', { field: METADATA_KEY });
+    fail('__metadata__ is not an object', { reason: 'bad_metadata', field: METADATA_KEY });
   }
   const entries: [string, string][] = [];
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') {
-      fail(`__metadata__ value for ${show(k)} is not a string`, { field: METADATA_KEY, key: show(k) });
+      fail(`__metadata__ value for ${show(k)} is not a string`, {
+        reason: 'bad_metadata',
+        field: METADATA_KEY,
+        key: show(k),
+      });
     }
     entries.push([k, v]);
   }
@@ -254,18 +307,19 @@ export function parseSafetensorsHeader(
       metadata = checkMetadata(entry);
       continue;
     }
-    if (utf8Length(name) > MAX_NAME_BYTES) {
+    if (nameTooLong(name)) {
       fail(`tensor name ${show(name)} is longer than ${MAX_NAME_BYTES} bytes`, {
         reason: 'name_too_long',
         tensor: show(name),
       });
     }
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      fail(`tensor ${show(name)}: entry is not an object`, { tensor: name });
+      fail(`tensor ${show(name)}: entry is not an object`, { reason: 'bad_entry', tensor: name });
     }
     const { dtype, shape: rawShape, data_offsets } = entry as Record<string, unknown>;
     if (typeof dtype !== 'string' || !isDtype(dtype)) {
       fail(`tensor ${show(name)}: unknown dtype ${show(dtype)}`, {
+        reason: 'unknown_dtype',
         tensor: name,
         field: 'dtype',
         value: show(dtype),
